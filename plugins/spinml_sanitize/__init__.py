@@ -1,0 +1,1 @@
+"""Built-in SpinML plugin (work in progress)."""
