@@ -32,7 +32,7 @@ class SpinMLError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        msg = super().__str__()
+        msg = str(self.args[0]) if self.args else ""
         return f"{msg} ({self.hint})" if self.hint else msg
 
 
@@ -57,9 +57,6 @@ class PluginError(SpinMLError):
 
 class UnknownComponentError(SpinMLError, KeyError):
     """No component of that kind and name is registered."""
-
-    def __str__(self) -> str:  # KeyError would repr() the message
-        return SpinMLError.__str__(self)
 
 
 class DuplicateComponentError(PluginError):
