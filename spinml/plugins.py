@@ -159,7 +159,8 @@ class PluginManager(pluggy.PluginManager):
                 for n, i in self.infos.items() if i.status != "loaded"}
 
     def _spec_names(self) -> list[str]:
-        return [n for n in dir(self.hook) if n.startswith("spinml_")]
+        return [n for n in dir(self.hook)
+                if n.startswith("spinml_") and getattr(self.hook, n).spec is not None]
 
     # -- registry -------------------------------------------------------------------------
 
