@@ -21,7 +21,11 @@ EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 1, 130
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    # global flags may stand before or after the command
+    args.debug = args.debug or "--debug" in argv
+    args.quiet = args.quiet or bool({"-q", "--quiet"} & set(argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_ERROR
