@@ -1,0 +1,30 @@
+"""Fixtures of the generation tests: payloads from real photos, a public pool, backgrounds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gen_payloads import make_backgrounds, make_pool
+
+from spinml.io import write_image
+
+
+@pytest.fixture(scope="session")
+def pool(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Public coin images for the labels of both tasks (``small``, ``large``, ``coin``)."""
+    return make_pool(tmp_path_factory.mktemp("pool"), ("small", "large", "coin"))
+
+
+@pytest.fixture(scope="session")
+def backgrounds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_backgrounds(tmp_path_factory.mktemp("backgrounds"))
+
+
+@pytest.fixture(scope="session")
+def green(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A single uniform pure-green background: every other pixel belongs to the pasted object."""
+    path = tmp_path_factory.mktemp("green")
+    write_image(path / "green.png", np.tile(np.array([0, 255, 0], np.uint8), (96, 96, 1)))
+    return path
