@@ -187,12 +187,9 @@ def cmd_components(args: argparse.Namespace) -> int:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    cells = [[str(c) for c in header]] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    for n, r in enumerate(cells):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
+    from ._text import table_lines
+
+    print("\n".join(table_lines(header, rows)))
 
 
 # -- pipelines -----------------------------------------------------------------------------

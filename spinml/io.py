@@ -154,7 +154,11 @@ def _to_rgb8(im: Any) -> np.ndarray:
 
     if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         a = np.asarray(im, dtype=np.float64)
-        hi = 65535.0 if im.mode.startswith("I;16") or a.max(initial=0) > 255 else 255.0
+        top = a.max(initial=0)
+        if im.mode == "F" and top <= 1.0:
+            hi = 1.0  # float images in [0, 1]
+        else:
+            hi = 65535.0 if im.mode.startswith("I;16") or top > 255 else 255.0
         a = np.clip(a / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(a[..., None], 3, axis=2)
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):

@@ -136,25 +136,23 @@ def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def print_table(result: dict[str, Any]) -> None:
+    """Print the sweep table (mean±std over seeds when there are several)."""
+    from ._text import table_lines
+
     table = result["table"]
     cols = [k for k in table[0] if not k.endswith("_std") and k not in ("policy", "seeds")]
-    header = [c for c in cols]
-    lines = [header]
+    rows = []
     for row in table:
         cells = []
         for c in cols:
             v = row.get(c, "")
             if isinstance(v, float) and c != "alpha":
-                sd = row.get(f"{c}_std", 0.0)
-                cells.append(f"{v:.3f}" + (f"±{sd:.3f}" if row["seeds"] > 1 else ""))
+                sd = f"±{row.get(f'{c}_std', 0.0):.3f}" if row["seeds"] > 1 else ""
+                cells.append(f"{v:.3f}{sd}")
             else:
                 cells.append(str(v))
-        lines.append(cells)
-    widths = [max(len(r[i]) for r in lines) for i in range(len(cols))]
-    for n, r in enumerate(lines):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
+        rows.append(cells)
+    print("\n".join(table_lines(cols, rows)))
     print(f"run directory: {result['run_dir']}")
     if result.get("report"):
         print(f"report: {result['report']}")
