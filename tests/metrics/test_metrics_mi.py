@@ -6,11 +6,18 @@ import math
 
 import numpy as np
 import pytest
+from spinml_metrics.mi import (
+    MutualInformation,
+    edge_canvas,
+    entropy,
+    letterbox_512,
+    letterbox_mask,
+    mutual_information,
+    normalized_mi,
+)
 
 from spinml.components import StageContext
 from spinml.testing import fresh_plugin_manager, sample_image, sample_mask
-from spinml_metrics.mi import (MutualInformation, edge_canvas, entropy, letterbox_512,
-                               letterbox_mask, mutual_information, normalized_mi)
 
 u8 = lambda *v: np.array(v, dtype=np.uint8)
 
