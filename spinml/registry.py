@@ -86,11 +86,12 @@ class ComponentSpec:
         try:
             cls = import_target(self.target) if isinstance(self.target, str) else self.target
         except ImportError as exc:
-            raise PluginError(
-                f"{self.id} (plugin {self.plugin!r}) cannot be imported: {exc}",
-                plugin=self.plugin,
-                hint="install the plugin's extra, e.g. pip install 'spinml[all]'",
-            ) from exc
+            missing = getattr(exc, "name", None) or ""
+            own = missing.split(".")[0] == self.target_name.split(".")[0].split(":")[0]
+            hint = None if own else (f"install the package that provides {missing!r}, e.g. "
+                                     "pip install 'spinml[all]'" if missing else None)
+            raise PluginError(f"{self.id} (plugin {self.plugin!r}) cannot be imported: {exc}",
+                              plugin=self.plugin, hint=hint) from exc
         base = BASES.get(self.kind)
         if base is not None and not (isinstance(cls, type) and issubclass(cls, base)):
             raise PluginError(f"{self.id} (plugin {self.plugin!r}) is {cls!r}, "

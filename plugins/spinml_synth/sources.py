@@ -6,10 +6,10 @@ source when it is first needed; drawing one image from a source is cheap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
+from spinml_demo.data import build_demo_data
 
 from spinml.config import Request
 from spinml.datasets import ImageDataset
 from spinml.io import hash_tree, read_mask
 from spinml.private import ReferenceSet
-from spinml_demo.data import build_demo_data
 
 
 @pytest.fixture(scope="module")
