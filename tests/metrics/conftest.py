@@ -61,3 +61,12 @@ def make_payload(tmp_path: Path, references: ReferenceSet,
         return writer.close()
 
     return build
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory):
+    """Real photographs: the demo's digits on scikit-image surfaces (2 labels, small)."""
+    from spinml_demo.data import build_demo_data
+
+    return build_demo_data(tmp_path_factory.mktemp("demo"), seed=1, refs_per_digit=3, test_size=16,
+                           size=48, labels=("1", "3"))
