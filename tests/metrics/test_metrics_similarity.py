@@ -101,7 +101,8 @@ def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
                        "num_attention_heads": 4, "image_size": 32, "patch_size": 8},
         projection_dim=16)
     CLIPModel(config).save_pretrained(path)
-    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(path)
+    processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    processor.save_pretrained(path)
     return path
 
 
