@@ -42,8 +42,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from spinml.payload import Payload, SharedItem
     from spinml.private import ReferenceSet, Segmentation
 
-__all__ = ["CANVAS", "letterbox_512", "letterbox_mask", "edge_canvas", "mutual_information",
-           "entropy", "normalized_mi", "share_to_rgb", "MutualInformation", "VARIANTS"]
+__all__ = ["CANVAS", "VARIANTS", "letterbox_512", "letterbox_mask", "edge_canvas",
+           "mutual_information", "entropy", "normalized_mi", "share_to_rgb", "align_share",
+           "items_by_reference", "MutualInformation"]
 
 CANVAS = 512
 VARIANTS = ("artifact", "corrected")
@@ -197,6 +198,34 @@ def corrected_term(p: _Private, shared: np.ndarray, group: str) -> float:
     return mutual_information(shared[m], p.raw[m]) / p.h_raw
 
 
+def items_by_reference(references: ReferenceSet, payload: Payload) -> dict[str, list[SharedItem]]:
+    """The payload's items by the id of the private reference they came from.
+
+    A payload names references by an opaque id; the ``sanitize`` stage derives it from the
+    reference's position (``spinml_sanitize.stage.reference_ids``), which is recomputed
+    here. A payload written with the references' own ids is read as is.
+    """
+    shared = {item.reference for item in payload}
+    own = {ref.id: ref.id for ref in references}
+    if shared <= set(own):
+        to_ref = own
+    else:
+        from spinml_sanitize.stage import reference_ids
+
+        to_ref = {opaque: ref_id for ref_id, opaque in reference_ids(references).items()}
+    unknown = sorted(shared - set(to_ref))
+    if unknown:
+        from spinml.errors import PayloadError
+
+        raise PayloadError(f"{payload.path}: items of references that are not in "
+                           f"{references.path}: {unknown[:5]}",
+                           hint="measure a payload against the reference set it was made from")
+    out: dict[str, list[SharedItem]] = defaultdict(list)
+    for item in payload:
+        out[to_ref[item.reference]].append(item)
+    return out
+
+
 class MutualInformation(PrivacyMetric):
     """Normalised mutual information between each shared artifact and each private object."""
 
@@ -204,15 +233,7 @@ class MutualInformation(PrivacyMetric):
 
     def measure(self, references: ReferenceSet, segmentation: Segmentation, payload: Payload,
                 synthetic: ImageDataset | None, ctx: StageContext) -> list[Measurement]:
-        by_ref: dict[str, list[SharedItem]] = defaultdict(list)
-        for item in payload:
-            by_ref[item.reference].append(item)
-        unknown = sorted(set(by_ref) - {r.id for r in references})
-        if unknown:
-            from spinml.errors import PayloadError
-
-            raise PayloadError(f"{payload.path}: items of references that are not in "
-                               f"{references.path}: {unknown[:5]}")
+        by_ref = items_by_reference(references, payload)
         values: dict[tuple[str, str, int, str], dict[str, float]] = defaultdict(dict)
         zero_groups: dict[str, list[str]] = defaultdict(list)
         refs = [r for r in references if r.id in segmentation]

@@ -148,3 +148,30 @@ def test_measure_stage_runs_registered_metrics(tmp_path, references, segmentatio
     assert not any("_via_" in m.group for m in saved)
     assert {m.key for m in saved} == {f"mi/{v}/{g}" for v in ("artifact", "corrected")
                                       for g in ("target", "background")}
+
+
+def test_payload_of_the_sanitize_stage(tmp_path, references, segmentation, make_payload) -> None:
+    """Payloads name references by opaque ids; the metric pairs them back and agrees with a
+    payload written with the references' own ids."""
+    pm = fresh_plugin_manager()
+    sanitize = pm.registry.create("stage", "sanitize", {"request": {"target": "disc", "labels": ["a", "b"]},
+                                                        "policy": "L1_L0"})
+    ctx = StageContext(stage="sanitize", registry=pm.registry, show_progress=False)
+    payload = sanitize.run({"references": references, "segmentation": segmentation},
+                           tmp_path / "sanitized", ctx)["payload"]
+    assert {i.reference for i in payload}.isdisjoint(r.id for r in references)
+    opaque = _by_key(MutualInformation().measure(references, segmentation, payload, None, _ctx()))
+    own = _by_key(MutualInformation().measure(references, segmentation, make_payload("L1_L0"), None, _ctx()))
+    assert opaque.keys() == own.keys()
+    for key, m in own.items():
+        assert opaque[key].value == pytest.approx(m.value, abs=1e-9), key
+
+
+def test_payload_of_other_references_is_refused(tmp_path, references, segmentation, make_payload) -> None:
+    from spinml.errors import PayloadError
+    from spinml.private import ReferenceSet
+    from spinml.testing import make_references
+
+    others = ReferenceSet.load(make_references(tmp_path / "others", labels=("c",), per_label=1))
+    with pytest.raises(PayloadError, match="not in"):
+        MutualInformation().measure(others, segmentation, make_payload("L1_L0"), None, _ctx())
