@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Patch", "EdgeSketch", "crop_to_mask", "patch_from_rgba", "sketch_from_edges",
+__all__ = ["Patch", "EdgeSketch", "crop_to_mask", "patch_from_rgba", "fill_edges", "sketch_from_edges",
            "render_sketch", "edge_regions", "render_regions", "fill_holes", "fit_square",
            "random_crop", "texture", "augment", "paste", "mask_box"]
 
@@ -55,11 +55,13 @@ def patch_from_rgba(rgba: np.ndarray) -> Patch | None:
     return crop_to_mask(rgba[..., :3], rgba[..., 3] > 0)
 
 
-def sketch_from_edges(edges: np.ndarray) -> EdgeSketch | None:
-    """Close and fill the contours of an edge map (uint8, non-zero = edge), cut to its extent."""
+def fill_edges(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Close and fill the contours of an edge map (non-zero = edge): (filled region, strokes).
+
+    Strokes are the edges dilated in proportion to the image size; the filled
+    region is everything inside the closed outer contours, strokes included.
+    """
     on = (edges > 0).astype(np.uint8)
-    if not on.any():
-        return None
     width = max(1, round(max(on.shape) / 96))  # strokes thicken with the image size
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
     stroke = cv2.dilate(on, kernel)
@@ -67,11 +69,17 @@ def sketch_from_edges(edges: np.ndarray) -> EdgeSketch | None:
     contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     fill = np.zeros_like(on)
     cv2.drawContours(fill, contours, -1, 1, thickness=cv2.FILLED)
-    fill = (fill > 0) | (stroke > 0)
+    return (fill > 0) | (stroke > 0), stroke > 0
+
+
+def sketch_from_edges(edges: np.ndarray) -> EdgeSketch | None:
+    """An edge map's filled outline and strokes, cut to their extent; ``None`` without edges."""
+    fill, stroke = fill_edges(edges)
     box = mask_box(fill)
-    assert box is not None
+    if box is None:
+        return None
     x0, y0, x1, y1 = box
-    return EdgeSketch(fill[y0:y1, x0:x1].copy(), stroke[y0:y1, x0:x1] > 0)
+    return EdgeSketch(fill[y0:y1, x0:x1].copy(), stroke[y0:y1, x0:x1].copy())
 
 
 def render_sketch(sketch: EdgeSketch, rng: np.random.Generator) -> Patch:

@@ -28,3 +28,25 @@ def green(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("green")
     write_image(path / "green.png", np.tile(np.array([0, 255, 0], np.uint8), (96, 96, 1)))
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Tiny random Stable Diffusion, inpainting and ControlNet models saved by ``save_pretrained``."""
+    pytest.importorskip("diffusers")
+    from spinml_diffusers.tiny import save_tiny_controlnet, save_tiny_pipeline
+
+    root = tmp_path_factory.mktemp("models")
+    return {"sd": str(save_tiny_pipeline(root / "tiny-sd")),
+            "inpaint": str(save_tiny_pipeline(root / "tiny-inpaint", inpaint=True)),
+            "controlnet": str(save_tiny_controlnet(root / "tiny-controlnet"))}
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models run faster on one CPU thread than on two that other processes contend for."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
