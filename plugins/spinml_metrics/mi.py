@@ -59,10 +59,11 @@ def _fit(height: int, width: int, size: int) -> tuple[int, int, int, int]:
     return h, w, (size - h) // 2, (size - w) // 2
 
 
-def letterbox_512(image: np.ndarray, size: int = CANVAS) -> np.ndarray:
+def letterbox_512(image: np.ndarray, size: int = CANVAS, *, nearest: bool = False) -> np.ndarray:
     """Resize ``image`` to fit ``size`` x ``size`` (Lanczos, aspect kept), centred on black.
 
-    Accepts ``H x W`` (replicated to RGB) or ``H x W x 3`` uint8; returns ``size x size x 3`` uint8.
+    Accepts ``H x W`` (replicated to RGB) or ``H x W x 3`` uint8; returns ``size x size x 3``
+    uint8. ``nearest`` resizes by pixel replication instead, which invents no new values.
     """
     from PIL import Image
 
@@ -74,7 +75,8 @@ def letterbox_512(image: np.ndarray, size: int = CANVAS) -> np.ndarray:
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"expected an H x W or H x W x 3 image, got shape {img.shape}")
     h, w, top, left = _fit(img.shape[0], img.shape[1], size)
-    resized = np.asarray(Image.fromarray(img).resize((w, h), Image.Resampling.LANCZOS))
+    resample = Image.Resampling.NEAREST if nearest else Image.Resampling.LANCZOS
+    resized = np.asarray(Image.fromarray(img).resize((w, h), resample))
     canvas = np.zeros((size, size, 3), dtype=np.uint8)
     canvas[top:top + h, left:left + w] = resized
     return canvas
@@ -246,8 +248,11 @@ class MutualInformation(PrivacyMetric):
             for item in by_ref.get(ref.id, []):
                 if item.group not in masks:
                     continue
-                shared = letterbox_512(align_share(payload.read(item), masks[item.group].shape,
-                                                   item.box))
+                array = payload.read(item)
+                # a one-channel feature map (edges, silhouette) is placed by pixel replication:
+                # Lanczos would invent values that were never shared
+                shared = letterbox_512(align_share(array, masks[item.group].shape, item.box),
+                                       nearest=array.ndim == 2)
                 for group in masks:
                     key = (item.group, item.level, group)
                     values[("artifact", *key)][ref.id] = artifact_term(priv, item.group, item.level, group)

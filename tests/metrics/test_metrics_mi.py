@@ -79,6 +79,9 @@ def test_letterbox_keeps_aspect_and_centres_on_black() -> None:
     mask = letterbox_mask(np.ones((32, 64), dtype=bool))
     assert mask.sum() == 512 * 256 and mask[128:384].all()
     assert letterbox_512(np.full((10, 10), 9, dtype=np.uint8)).min() == 9  # gray -> RGB, upscaled
+    edges = np.zeros((10, 20), dtype=np.uint8)
+    edges[4, 3:9] = 255
+    assert set(np.unique(letterbox_512(edges, nearest=True))) == {0, 255}  # no invented values
 
 
 def test_edge_canvas_is_binary_three_channel_canny() -> None:
