@@ -93,6 +93,11 @@ class _Cost:
     items_by_group: dict[str, int] = field(default_factory=dict)
     peak_traced: int = 0
 
+    def add(self, group: str, nbytes: int) -> None:
+        """Count one shared file of ``group``."""
+        self.bytes_by_group[group] = self.bytes_by_group.get(group, 0) + nbytes
+        self.items_by_group[group] = self.items_by_group.get(group, 0) + 1
+
     def stats(self, policy: Policy, n_references: int, failures: dict[str, str]) -> dict[str, Any]:
         done = len(self.seconds)
         total = sum(self.bytes_by_group.values())
@@ -183,9 +188,7 @@ def sanitize_references(references: ReferenceSet, segmentation: Segmentation,
             for share in shares:
                 item = writer.add(sid, ref.label, share.group, share.level, share.sanitizer,
                                   share.array, share.box)
-                size = (out_dir / item.file).stat().st_size
-                cost.bytes_by_group[share.group] = cost.bytes_by_group.get(share.group, 0) + size
-                cost.items_by_group[share.group] = cost.items_by_group.get(share.group, 0) + 1
+                cost.add(share.group, (out_dir / item.file).stat().st_size)
             cost.seconds.append(time.perf_counter() - start)
     _remove_stale_shares(out_dir, {i.file for i in writer.items.values()})
     return writer.close(**cost.stats(policy, len(references), failures))
@@ -215,6 +218,9 @@ def _create_sanitizers(policy: Policy, registry: Any) -> dict[str, tuple[str, Sa
 
 
 def _check_objects(policy: Policy, segmentation: Segmentation) -> None:
+    """A policy naming an object no reference has is a misspelling, not an empty share."""
+    if not len(segmentation):  # nothing was segmented: every reference is a listed failure
+        return
     known = {g for ref_id in segmentation for g in segmentation.groups(ref_id)}
     for name in policy.objects:
         if name not in known:

@@ -185,3 +185,18 @@ def test_float_images_in_unit_range_are_scaled_to_8_bits(tmp_path):
     gray = photo("chelsea")[..., 0]
     Image.fromarray(gray.astype(np.float32) / 255.0).save(tmp_path / "float.tif")
     assert np.array_equal(read_image(tmp_path / "float.tif")[..., 0], gray)
+
+
+def test_a_batch_where_every_reference_failed_gives_an_empty_payload_listing_them(pm, tmp_path):
+    refs = tmp_path / "refs"
+    write_json(refs / "annotations.json", {})
+    for name in ("one", "two"):
+        add_reference(refs, f"cat/{name}.png", b"not a png", box=[0, 0, 5, 5])
+    seg = segment(pm, refs, tmp_path / "seg")
+    assert len(seg) == 0 and len(seg.failures) == 2
+    policy = {"target": {"level": 2}, "objects": {"sign": {"level": 1}}}
+    payload = spinml_sanitize.sanitize(refs, seg, REQUEST, policy, tmp_path / "payload",
+                                       registry=pm.registry)
+    assert len(payload) == 0
+    assert payload.manifest["stats"]["failures"] == {"ref-0000": "segmentation failed",
+                                                     "ref-0001": "segmentation failed"}
