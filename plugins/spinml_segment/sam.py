@@ -10,6 +10,7 @@ state dict, then ``load_state_dict``).
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
@@ -98,10 +99,18 @@ def load_sam(config: SamConfig) -> Sam:
     try:
         with open(path, "rb") as fh:
             state = torch.load(fh, map_location=device, weights_only=True)
+    except (OSError, EOFError, RuntimeError, ValueError, KeyError, pickle.UnpicklingError) as exc:
+        detail = str(exc).strip().splitlines()[0].split(". ")[0] if str(exc).strip() else ""
+        raise ConfigError(f"{path} is not a PyTorch state dict ({type(exc).__name__}: {detail[:200]})",
+                          location="checkpoint",
+                          hint="SAM checkpoints are the .pth files of the segment-anything "
+                               "repository") from None
+    try:
         sam.load_state_dict(state)
-    except (RuntimeError, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"{path} is not a SAM {config.model_type} checkpoint: {first}",
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        detail = lines[1] if len(lines) > 1 else (lines[0] if lines else type(exc).__name__)
+        raise ConfigError(f"{path} does not fit SAM {config.model_type}: {detail[:300]}",
                           location="checkpoint",
                           hint="check model_type (and architecture for 'custom')") from None
     return sam.to(device).eval()
@@ -125,8 +134,8 @@ class SamSegmenter(Segmenter):
         return self._predictor
 
     def run(self, inputs: Mapping[str, Any], out_dir: Path, ctx: StageContext) -> dict[str, Any]:
-        self.predictor  # noqa: B018 -- a missing checkpoint fails before any reference is read
-        return super().run(inputs, out_dir, ctx)
+        ctx.log(f"SAM {self.config.model_type} on {self.predictor.device}")  # loads it first:
+        return super().run(inputs, out_dir, ctx)  # a missing checkpoint stops before any image
 
     def segment(self, image: np.ndarray, reference: Reference) -> dict[str, np.ndarray]:
         if self.config.mode == "auto":

@@ -103,7 +103,14 @@ def test_a_missing_checkpoint_says_how_to_provide_one(pm, tmp_path, monkeypatch)
 def test_a_checkpoint_of_another_architecture_is_a_config_error(checkpoint, pm):
     other = {**TINY, "encoder_embed_dim": 32}
     sam = pm.registry.create("segmenter", "sam", sam_params(checkpoint, architecture=other))
-    with pytest.raises(ConfigError, match="sam_tiny.pth is not a SAM custom checkpoint"):
+    with pytest.raises(ConfigError, match="sam_tiny.pth does not fit SAM custom: size mismatch"):
+        sam.segment(photo("chelsea"), reference(box=(50, 25, 170, 135)))
+
+
+def test_a_file_that_is_not_a_state_dict_is_a_config_error(tmp_path, pm):
+    (tmp_path / "sam.pth").write_text("<html>404 Not Found</html>")
+    sam = pm.registry.create("segmenter", "sam", sam_params(tmp_path / "sam.pth"))
+    with pytest.raises(ConfigError, match=r"sam.pth is not a PyTorch state dict"):
         sam.segment(photo("chelsea"), reference(box=(50, 25, 170, 135)))
 
 
@@ -127,6 +134,16 @@ def test_sam_masks_feed_the_sanitize_stage(checkpoint, photo_refs, tmp_path, pm)
     assert 0 < len(shared) <= len(PHOTOS)  # a reference whose target mask is empty shares nothing
     for item in payload:
         assert item.level == 2 and payload.read(item).shape[2] == 4
+
+
+@pytest.mark.gpu
+def test_sam_runs_on_cuda(checkpoint, pm):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    sam = pm.registry.create("segmenter", "sam", sam_params(checkpoint, device="auto"))
+    masks = sam.segment(photo("chelsea"), reference(box=(50, 25, 170, 135)))
+    assert sam.predictor.device.type == "cuda"
+    assert masks["target"].shape == photo("chelsea").shape[:2]
 
 
 @pytest.mark.slow
