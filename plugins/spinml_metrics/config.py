@@ -22,6 +22,9 @@ class SimilarityConfig(ComponentConfig):
     """Parameters of metric ``similarity``."""
 
     embedder: str = "hog"
+    #: names the figures' variant (key ``similarity/<variant>/<group>``), to tell several
+    #: embedders apart in one run; empty by default (key ``similarity/<group>``)
+    variant: str = ""
     embedder_params: dict[str, Any] = Field(default_factory=dict)
     groups: tuple[str, ...] = ("target", "background")
     #: at most this many synthetic images are embedded (a seeded sample)

@@ -163,7 +163,8 @@ class Similarity(PrivacyMetric):
             same = np.equal.outer(np.array(syn_labels), np.array(private_labels))
             ceiling = np.sum(normalize_rows(e_priv) * normalize_rows(e_aug), axis=1)
             out.append(Measurement(
-                "similarity", group, float(sims.mean()), level=int(payload.level_of(group)),
+                "similarity", group, float(sims.mean()), variant=self.config.variant,
+                level=int(payload.level_of(group)),
                 embedder=embedder.name, floor=mean_cosine(embedder.embed(unrel), e_priv),
                 ceiling=float(ceiling.mean()), n=int(sims.size),
                 extra={"synthetic": len(syn), "private": len(segs), "synthetic_segments": how,

@@ -116,9 +116,10 @@ def test_clip_from_a_local_directory(tiny_clip: Path, registry, private, demo, t
     test = ImageDataset.load(demo.test)
     synthetic = _dataset(tmp_path / "syn", [(r.label, r.load(), [b]) for r in test.records[:4]
                                              for b in r.boxes])
-    found = _measure(registry, private, synthetic, embedder="clip",
+    found = _measure(registry, private, synthetic, embedder="clip", variant="clip",
                      embedder_params={"model": str(tiny_clip), "device": "cpu"})
     assert found["target"].embedder == clip.name and -1 <= found["target"].value <= 1
+    assert found["target"].key == "similarity/clip/target"
 
 
 def test_clip_hub_id_offline_and_missing_directory(registry, tmp_path: Path) -> None:
