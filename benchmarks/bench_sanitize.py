@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             peak_mib = max(r["peak_memory_bytes"] for r in runs) / mib
             by_level = stats["payload_bytes_by_level"]
             print(f"{policy:<7} {per_image:>8.4f} {peak_mib:>9.1f} "
-                  f"{stats['payload_bytes_per_image']:>12,} {by_level['L1'] // n:>15,} "
-                  f"{by_level['L2'] // n:>15,}")
+                  f"{stats['payload_bytes_per_image']:>12,} {round(by_level['L1'] / n):>15,} "
+                  f"{round(by_level['L2'] / n):>15,}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rss_mib = rss / mib if sys.platform == "darwin" else rss / 1024
     print()
