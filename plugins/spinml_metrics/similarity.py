@@ -180,7 +180,7 @@ class Similarity(PrivacyMetric):
         refs = [r for r in references if r.id in segmentation]
         for ref in ctx.progress(refs, desc=f"{ctx.stage}: similarity"):
             masks = segmentation.masks(ref.id)
-            box = box_of(np.logical_or.reduce([m for g, m in masks.items() if g != "background"]))
+            box = box_of(masks["target"])
             if box is None:
                 continue
             image = ref.load()

@@ -55,6 +55,7 @@ def write_run_report(path: str | Path, artifacts: Mapping[str, Any],
     """Write the report of one run from its artifacts (any subset of the stage's inputs)."""
     config = config or ReportConfig()
     ctx = ctx or StageContext(stage="report", show_progress=False)
+    artifacts = _loaded(artifacts)
     payload: Payload | None = artifacts.get("payload")
     sections = [_summary(artifacts)]
     if artifacts.get("references") is not None:
@@ -71,6 +72,13 @@ def write_run_report(path: str | Path, artifacts: Mapping[str, Any],
     with atomic_write(path, "w") as fh:
         fh.write(page(config.title, sections))
     return path
+
+
+def _loaded(artifacts: Mapping[str, Any]) -> dict[str, Any]:
+    """Artifacts as objects: a path given for a port is loaded as that port's artifact."""
+    from spinml.pipeline import load_artifact
+
+    return {k: load_artifact(k, v) for k, v in artifacts.items() if v is not None}
 
 
 def _summary(artifacts: Mapping[str, Any]) -> str:
@@ -284,6 +292,7 @@ def privacy_utility_plot(rows: Sequence[Mapping[str, Any]], utility: str, leak_k
 
 def _run_section(name: str, artifacts: Mapping[str, Any], side: int) -> str:
     parts = [f"<h3>{esc(name)}</h3>"]
+    artifacts = _loaded({k: v for k, v in artifacts.items() if k in ("synthetic", "model")})
     synthetic = artifacts.get("synthetic")
     if synthetic is not None:
         shown = []

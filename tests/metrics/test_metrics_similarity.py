@@ -128,3 +128,11 @@ def test_clip_hub_id_offline_and_missing_directory(registry, tmp_path: Path) -> 
     assert "save_pretrained" in str(err.value)
     with pytest.raises(ModelNotFoundError, match="no such directory"):
         registry.create("embedder", "clip", {"model": str(tmp_path / "nowhere")})
+
+
+@pytest.mark.gpu
+def test_clip_on_cuda_matches_cpu(tiny_clip: Path, registry) -> None:
+    images = [sample_image(40, 56, seed=k) for k in range(4)]
+    on_cpu = registry.create("embedder", "clip", {"model": str(tiny_clip), "device": "cpu"}).embed(images)
+    on_gpu = registry.create("embedder", "clip", {"model": str(tiny_clip), "device": "cuda"}).embed(images)
+    assert np.allclose(on_cpu, on_gpu, atol=1e-3)

@@ -124,7 +124,8 @@ ROWS = [
 
 
 def test_sweep_report_has_every_configuration_and_the_plot(run_artifacts: dict, tmp_path: Path) -> None:
-    path = write_sweep_report(ROWS, tmp_path / "sweep.html", runs={"L2_L0+a0.5": run_artifacts})
+    runs = {"L2_L0+a0.5": {**run_artifacts, "model": str(run_artifacts["model"].path)}}  # paths load too
+    path = write_sweep_report(ROWS, tmp_path / "sweep.html", runs=runs)
     html_text = path.read_text(encoding="utf-8")
     for row in ROWS:
         assert f"<td class=\"t\">{row['config']}</td>" in html_text
