@@ -241,19 +241,20 @@ class MutualInformation(PrivacyMetric):
         refs = [r for r in references if r.id in segmentation]
         for ref in ctx.progress(refs, desc=f"{ctx.stage}: mi"):
             masks = segmentation.masks(ref.id)
-            priv = _private(ref.load(), masks)
             for group in masks:
                 if payload.level_of(group) == Level.L0:
                     zero_groups[group].append(ref.id)
-            for item in by_ref.get(ref.id, []):
-                if item.group not in masks:
-                    continue
+            items = [i for i in by_ref.get(ref.id, []) if i.group in masks]
+            if not items:
+                continue
+            priv = _private(ref.load(), masks)
+            for item in items:
                 array = payload.read(item)
                 # a one-channel feature map (edges, silhouette) is placed by pixel replication:
                 # Lanczos would invent values that were never shared
                 shared = letterbox_512(align_share(array, masks[item.group].shape, item.box),
                                        nearest=array.ndim == 2)
-                for group in masks:
+                for group in (masks if self.config.cross_groups else [item.group]):
                     key = (item.group, item.level, group)
                     values[("artifact", *key)][ref.id] = artifact_term(priv, item.group, item.level, group)
                     values[("corrected", *key)][ref.id] = corrected_term(priv, shared, group)
@@ -268,7 +269,7 @@ class MutualInformation(PrivacyMetric):
                                        extra={"object": group, "via": group,
                                               "per_reference": dict.fromkeys(refs, 0.0)}))
             for (var, via, level, group), per_ref in sorted(values.items()):
-                if var != variant or (via != group and not self.config.cross_groups):
+                if var != variant:
                     continue
                 name = group if via == group else f"{group}_via_{via}"
                 extra: dict[str, Any] = {"object": group, "via": via,
