@@ -60,12 +60,12 @@ BAD_FILES = {
 @pytest.mark.parametrize("kind", sorted(BAD_FILES))
 def test_a_bad_file_fails_alone_and_keeps_finished_work(kind, pm, tmp_path):
     refs = write_photo_references(tmp_path / "refs", ("astronaut", "chelsea"))
-    seg = segment(pm, refs, tmp_path / "seg")
+    seg = segment(pm, refs, tmp_path / "seg", "masks")
     written = {f: sha256_file(f) for f in (tmp_path / "seg").rglob("*.png")}
     make, problem = BAD_FILES[kind]
-    add_reference(refs, f"cat/{kind}.png", make(), box=[2, 2, 40, 40])
+    add_reference(refs, f"cat/{kind}.png", make(), mask="masks/chelsea-target.png")
 
-    seg = segment(pm, refs, tmp_path / "seg")  # the rerun resumes the same directory
+    seg = segment(pm, refs, tmp_path / "seg", "masks")  # the rerun resumes the same directory
     bad = f"cat/{kind}"
     assert bad not in seg and len(seg) == 2
     assert f"{kind}.png" in seg.failures[bad] and problem in seg.failures[bad]
