@@ -26,7 +26,7 @@ class SimilarityConfig(ComponentConfig):
     #: embedders apart in one run; empty by default (key ``similarity/<group>``)
     variant: str = ""
     embedder_params: dict[str, Any] = Field(default_factory=dict)
-    groups: tuple[str, ...] = ("target", "background")
+    groups: tuple[Literal["target", "background"], ...] = ("target", "background")
     #: at most this many synthetic images are embedded (a seeded sample)
     max_synthetic: int = Field(200, ge=1)
     seed: int = 0

@@ -133,28 +133,22 @@ class Similarity(PrivacyMetric):
         if synthetic is None:
             ctx.log("similarity needs a synthetic dataset; none given, nothing measured")
             return []
-        unknown = set(self.config.groups) - set(GROUPS)
-        if unknown:
-            from spinml.errors import ConfigError
-
-            raise ConfigError(f"similarity compares only {GROUPS}, not {sorted(unknown)}",
-                              location="groups")
         embedder = ctx.get_registry().create("embedder", self.config.embedder,
                                              self.config.embedder_params)
         private, private_boxes, private_labels = self._private(references, segmentation, ctx)
         if not private_boxes:
             ctx.log("no reference has a usable target mask; nothing measured")
             return []
-        records = self._sample(synthetic)
+        records = [(rec, rec.load()) for rec in self._sample(synthetic)]
+        if not records:
+            ctx.log(f"{synthetic.path}: no synthetic images; similarity not measured")
+            return []
         rng = np.random.default_rng(self.config.seed)
         unrelated = unrelated_images(seed=self.config.seed)
         out = []
         for group in self.config.groups:
             segs = private[group]
             syn, syn_labels, how = self._synthetic(records, group)
-            if not syn:
-                ctx.log(f"{synthetic.path}: no synthetic images; similarity not measured")
-                return []
             unrel = self._unrelated(unrelated, group, private_boxes)
             e_priv = embedder.embed(segs)
             e_syn = embedder.embed(syn)
@@ -199,10 +193,11 @@ class Similarity(PrivacyMetric):
         return [records[i] for i in keep]
 
     @staticmethod
-    def _synthetic(records: list[Record], group: str) -> tuple[list[np.ndarray], list[str], str]:
+    def _synthetic(records: list[tuple[Record, np.ndarray]], group: str
+                   ) -> tuple[list[np.ndarray], list[str], str]:
+        """Synthetic segments of ``group``, their labels, and how they were cut."""
         segs, labels, boxed = [], [], 0
-        for rec in records:
-            image = rec.load()
+        for rec, image in records:
             boxes = [b for b in (_clip(box[:4], image.shape) for box in rec.boxes) if b is not None]
             boxed += bool(boxes)
             if group == "target" and boxes:

@@ -136,3 +136,10 @@ def test_clip_on_cuda_matches_cpu(tiny_clip: Path, registry) -> None:
     on_cpu = registry.create("embedder", "clip", {"model": str(tiny_clip), "device": "cpu"}).embed(images)
     on_gpu = registry.create("embedder", "clip", {"model": str(tiny_clip), "device": "cuda"}).embed(images)
     assert np.allclose(on_cpu, on_gpu, atol=1e-3)
+
+
+def test_unknown_group_is_a_config_error(registry) -> None:
+    from spinml.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="groups"):
+        registry.create("metric", "similarity", {"groups": ["bowl"]})
