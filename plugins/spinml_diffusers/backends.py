@@ -121,6 +121,7 @@ class DiffusionGenerator(Generator):
         if not jobs:
             return
         frames = Frames(payload, cfg.resolution)
+        settings = self.settings()
         batches = batched(jobs, cfg.batch_size)
         for batch in ctx.progress(batches, total=len(batches), desc=f"{ctx.stage}: {self.name}"):
             chosen = [frames.for_job(job) for job in batch]
@@ -128,7 +129,7 @@ class DiffusionGenerator(Generator):
             images = self.run_pipeline(prompts, [job.seed for job in batch],
                                        [self.inputs(frame) for frame in chosen])
             for job, frame, prompt, image in zip(batch, chosen, prompts, images):
-                self.write(writer, payload, job, frame, prompt, image)
+                self.write(writer, payload, job, frame, prompt, image, settings)
 
     def run_pipeline(self, prompts: list[str], seeds: list[int],
                      inputs: list[dict[str, Any]]) -> np.ndarray:
@@ -147,7 +148,8 @@ class DiffusionGenerator(Generator):
         return to_uint8(out.images)
 
     def write(self, writer: DatasetWriter, payload: Payload, job: Job, frame: Frame, prompt: str,
-              generated: np.ndarray) -> None:
+              generated: np.ndarray, settings: dict[str, Any]) -> None:
+        """Finish one generated image and store it with its box and provenance."""
         image, composed = self.finish(frame, generated)
         region, box_source = self.target_region(frame, generated)
         box = mask_box(region) if region is not None else None
@@ -158,7 +160,7 @@ class DiffusionGenerator(Generator):
         writer.add(job.id, image, label=job.label, boxes=boxes, prompt=prompt, seed=job.seed,
                    target_level=self.used_target_level(frame), background_level=background,
                    source_reference=frame.reference, box_source=box_source, composed=composed,
-                   **self.settings())
+                   **settings)
 
     def settings(self) -> dict[str, Any]:
         """Provenance shared by every image: backend, model, scheduler, sampling, device."""
