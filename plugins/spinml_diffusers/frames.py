@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from spinml_synth.plan import Job, pick
-from spinml_synth.render import fill_edges
+from spinml_synth.render import edge_map, fill_edges
 
 from spinml.payload import Payload, SharedItem
 
@@ -37,9 +37,9 @@ def canny(rgb: np.ndarray, low: int, high: int) -> np.ndarray:
     return cv2.Canny(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), low, high)
 
 
-def _edges(array: np.ndarray, size: int) -> np.ndarray:
-    gray = array if array.ndim == 2 else array[..., :3].max(axis=2)
-    return np.where(letterbox(gray, size) >= 32, 255, 0).astype(np.uint8)
+def _edges(feature: np.ndarray, size: int) -> np.ndarray:
+    """A 2-D feature map (edges, or a silhouette's outline) at the frame size, 0/255."""
+    return np.where(letterbox(edge_map(feature), size) >= 32, 255, 0).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -99,18 +99,17 @@ class Frames:
         if target is not None:
             array = self.payload.read(target)
             fields["target_level"] = target.level
-            if target.level >= 2:
+            if target.level >= 2 or array.ndim == 3:  # pixels (L1: blur, pixelation)
                 rgba = _rgba(array)
                 fields["target_rgb"] = letterbox(np.ascontiguousarray(rgba[..., :3]), size)
                 fields["target_mask"] = letterbox(rgba[..., 3], size, binary=True)
             else:
-                edges = _edges(array, size)
-                fields["target_edges"] = edges
-                fields["target_mask"] = fill_edges(edges)[0]
+                fields["target_edges"] = _edges(array, size)
+                fields["target_mask"] = fill_edges(letterbox(array, size))[0]
         if background is not None:
             array = self.payload.read(background)
             fields["background_level"] = background.level
-            if background.level >= 2:
+            if background.level >= 2 or array.ndim == 3:
                 rgba = _rgba(array)
                 fields["background_rgb"] = letterbox(np.ascontiguousarray(rgba[..., :3]), size)
                 fields["background_valid"] = letterbox(rgba[..., 3], size, binary=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Patch", "EdgeSketch", "crop_to_mask", "patch_from_rgba", "fill_edges", "sketch_from_edges",
-           "render_sketch", "edge_regions", "render_regions", "fill_holes", "fit_square",
+__all__ = ["Patch", "EdgeSketch", "crop_to_mask", "patch_from_rgba", "fill_edges", "edge_map",
+           "sketch_from_edges", "render_sketch", "edge_regions", "render_regions", "fill_holes", "fit_square",
            "random_crop", "texture", "augment", "paste", "mask_box"]
 
 
@@ -56,20 +56,40 @@ def patch_from_rgba(rgba: np.ndarray) -> Patch | None:
 
 
 def fill_edges(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Close and fill the contours of an edge map (non-zero = edge): (filled region, strokes).
+    """The shape a 2-D feature map (non-zero = on) outlines: (filled region, strokes).
 
-    Strokes are the edges dilated in proportion to the image size; the filled
-    region is everything inside the closed outer contours, strokes included.
+    Edges are dilated in proportion to the image size into strokes, closed, and
+    everything inside the closed outer contours is filled. A map that covers most
+    of that region is a filled silhouette: it is its own region, and its outline
+    is the stroke.
     """
-    on = (edges > 0).astype(np.uint8)
+    fill, stroke, _ = _outline(edges)
+    return fill, stroke
+
+
+def edge_map(feature: np.ndarray) -> np.ndarray:
+    """A 2-D feature map as edges (0/255): edges as they are, a silhouette as its outline."""
+    _, stroke, silhouette = _outline(feature)
+    return np.where(stroke if silhouette else feature > 0, 255, 0).astype(np.uint8)
+
+
+def _outline(feature: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    on = (feature > 0).astype(np.uint8)
     width = max(1, round(max(on.shape) / 96))  # strokes thicken with the image size
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
     stroke = cv2.dilate(on, kernel)
-    closed = cv2.morphologyEx(stroke, cv2.MORPH_CLOSE, kernel, iterations=2)
-    contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    fill = _filled(cv2.morphologyEx(stroke, cv2.MORPH_CLOSE, kernel, iterations=2)) | stroke
+    if int(on.sum()) > 0.5 * int(fill.sum()):
+        fill = _filled(on)
+        return fill > 0, (fill - cv2.erode(fill, kernel)) > 0, True
+    return fill > 0, stroke > 0, False
+
+
+def _filled(on: np.ndarray) -> np.ndarray:
+    contours, _ = cv2.findContours(on, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     fill = np.zeros_like(on)
     cv2.drawContours(fill, contours, -1, 1, thickness=cv2.FILLED)
-    return (fill > 0) | (stroke > 0), stroke > 0
+    return fill
 
 
 def sketch_from_edges(edges: np.ndarray) -> EdgeSketch | None:

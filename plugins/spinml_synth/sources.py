@@ -162,9 +162,8 @@ class TargetSource:
     def _shape(self, item: SharedItem) -> Patch | render.EdgeSketch | None:
         if item.file not in self._patches:
             array = self.payload.read(item)
-            if item.level >= 2:
-                rgba = array if array.ndim == 3 and array.shape[2] == 4 else _opaque(array)
-                self._patches[item.file] = render.patch_from_rgba(rgba)
+            if _has_pixels(item, array):
+                self._patches[item.file] = render.patch_from_rgba(_rgba(array))
             else:
                 self._patches[item.file] = render.sketch_from_edges(_gray(array))
         return self._patches[item.file]
@@ -205,13 +204,12 @@ class BackgroundSource:
         if item.file not in self._cache:
             array = self.payload.read(item)
             cover = round(self.size * 1.25)
-            if item.level >= 2:
-                rgba = render.fit_square(array if array.ndim == 3 and array.shape[2] == 4
-                                         else _opaque(array), cover)
+            if _has_pixels(item, array):
+                rgba = render.fit_square(_rgba(array), cover)
                 self._cache[item.file] = render.fill_holes(
                     np.ascontiguousarray(rgba[..., :3]), rgba[..., 3] > 0)
             else:
-                edges = render.fit_square(_gray(array), cover)
+                edges = render.fit_square(render.edge_map(_gray(array)), cover)
                 self._cache[item.file] = render.edge_regions(edges)
         return self._cache[item.file]
 
@@ -220,8 +218,16 @@ def _gray(array: np.ndarray) -> np.ndarray:
     return array if array.ndim == 2 else array[..., :3].max(axis=2)
 
 
-def _opaque(array: np.ndarray) -> np.ndarray:
-    """An RGB(A) or gray segment without alpha as RGBA whose mask is its non-black pixels."""
+def _has_pixels(item: SharedItem, array: np.ndarray) -> bool:
+    """Whether a share holds colours (L2 segments; L1 colour features such as blur or
+    pixelation), rather than a 2-D feature map (edges, silhouette)."""
+    return item.level >= 2 or array.ndim == 3
+
+
+def _rgba(array: np.ndarray) -> np.ndarray:
+    """A share as RGBA; without alpha, the mask is its non-black pixels."""
+    if array.ndim == 3 and array.shape[2] == 4:
+        return array
     rgb = np.repeat(array[..., None], 3, axis=2) if array.ndim == 2 else array[..., :3]
     alpha = (rgb.max(axis=2) > 0).astype(np.uint8) * 255
     return np.dstack([rgb, alpha])

@@ -46,12 +46,20 @@ def coin_references() -> tuple[tuple[str, str, np.ndarray, np.ndarray], ...]:
     return tuple(out)
 
 
-def share(rgb: np.ndarray, mask: np.ndarray, level: int) -> np.ndarray:
-    """What the device shares of one object: Canny edges (L1) or the RGBA segment (L2)."""
+def share(rgb: np.ndarray, mask: np.ndarray, level: int, l1: str = "canny") -> np.ndarray:
+    """What the device shares of one object: an L1 feature (``canny``, ``silhouette`` or
+    ``blur``, as the built-in sanitizers make them) or the RGBA segment (L2)."""
     segment = rgb * mask[..., None].astype(np.uint8)
-    if level == 1:
-        return cv2.Canny(cv2.cvtColor(segment, cv2.COLOR_RGB2GRAY), 100, 200)
-    return np.dstack([segment, mask.astype(np.uint8) * 255])
+    if level == 2:
+        return np.dstack([segment, mask.astype(np.uint8) * 255])
+    if l1 == "silhouette":
+        return mask.astype(np.uint8) * 255
+    if l1 == "blur":
+        weight = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 3)
+        out = cv2.GaussianBlur(segment.astype(np.float32), (0, 0), 3) / np.maximum(weight, 1e-6)[..., None]
+        out[~mask] = 0
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return cv2.Canny(cv2.cvtColor(segment, cv2.COLOR_RGB2GRAY), 100, 200)
 
 
 def box_of(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -59,8 +67,9 @@ def box_of(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
-def make_payload(path: Path, policy: str, task: str = "classification") -> Payload:
-    """A payload of the eight coin references under ``policy`` (e.g. ``"L2_L1"``)."""
+def make_payload(path: Path, policy: str, task: str = "classification", l1: str = "canny") -> Payload:
+    """A payload of the eight coin references under ``policy`` (e.g. ``"L2_L1"``), with
+    ``l1`` as the L1 sanitizer."""
     pol = Policy.parse(policy)
     labels = LABELS if task == "classification" else ("coin",)
     request = Request(task=task, target="coin", labels=labels)
@@ -70,8 +79,8 @@ def make_payload(path: Path, policy: str, task: str = "classification") -> Paylo
         for group, m in (("target", mask), ("background", ~mask)):
             level = int(pol.for_group(group).level)
             if level:
-                writer.add(ref, label, group, level, "canny" if level == 1 else "segment",
-                           share(rgb, m, level), box=box_of(m) if group == "target" else None)
+                writer.add(ref, label, group, level, l1 if level == 1 else "segment",
+                           share(rgb, m, level, l1), box=box_of(m) if group == "target" else None)
     return writer.close()
 
 

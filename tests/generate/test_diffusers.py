@@ -154,6 +154,15 @@ def test_controlnet_is_conditioned_on_every_shared_feature(tmp_path: Path) -> No
     assert np.array_equal(control[..., 0], expected)
 
 
+def test_controlnet_sees_a_silhouette_as_its_outline(tmp_path: Path) -> None:
+    payload = make_payload(tmp_path / "payload", "L1_L0", l1="silhouette")
+    frame = Frames(payload, 80).for_job(plan(["small"], 1, 0)[0])
+    _, _, _, mask = coin_references()[0]
+    edges = ControlNet(model="unused", controlnet="unused").control_image(frame)[..., 0] > 0
+    assert 0 < edges.sum() < mask.sum() / 2
+    assert np.array_equal(frame.target_mask, mask)
+
+
 def test_level_requirements_are_config_errors(tmp_path: Path, tiny_models: dict[str, str]) -> None:
     payload = make_payload(tmp_path / "payload", "L1_L0")
     spec = fresh_plugin_manager().registry.get("generator", "sd-img2img")

@@ -59,6 +59,21 @@ def test_detection_boxes_are_exact(policy: str, tmp_path: Path, pool: Path, gree
         assert yolo[0] == "0" and float(yolo[3]) == pytest.approx((x1 - x0) / 64, abs=1e-6)
 
 
+@pytest.mark.parametrize("l1", ["silhouette", "blur"])
+def test_other_l1_features(l1: str, tmp_path: Path, green: Path) -> None:
+    """A silhouette is painted like a filled outline; a blurred segment keeps its own colours."""
+    payload = make_payload(tmp_path / "payload", "L1_L1", task="detection", l1=l1)
+    gen = CutPaste(backgrounds=green, images_per_label=6, color_jitter=0.0)
+    data = generate(gen, payload, tmp_path / "out")
+    for rec in data:
+        image = rec.load().astype(int)
+        (x0, y0, x1, y1, _), = rec.boxes
+        inside = image[int(y0):int(y1), int(x0):int(x1)].reshape(-1, 3)
+        gray = np.ptp(inside, axis=1).max() <= 2
+        assert not np.all(image[0, 0] == (0, 255, 0))  # the shared L1 background, not the photo
+        assert gray == (l1 == "blur"), rec.provenance
+
+
 @pytest.mark.parametrize("policy", ["L0_L0", "L1_L0", "L2_L0", "L1_L1", "L2_L1", "L0_L2", "L2_L2"])
 def test_every_level_combination(policy: str, tmp_path: Path, pool: Path, backgrounds: Path) -> None:
     payload = make_payload(tmp_path / "payload", policy)
