@@ -18,7 +18,7 @@ from spinml_synth.render import mask_box
 
 from spinml.components import Generator, StageContext
 from spinml.datasets import DatasetWriter
-from spinml.errors import ConfigError
+from spinml.errors import ConfigError, PayloadError
 from spinml.payload import Payload
 
 from .config import ControlNetConfig, DiffusionConfig, Img2ImgConfig, InpaintConfig, Text2ImgConfig
@@ -107,8 +107,12 @@ class DiffusionGenerator(Generator):
     # -- the shared loop ------------------------------------------------------------------
 
     def check(self, payload: Payload) -> None:
+        """Refuse, before loading any model, a payload that does not share what this backend needs."""
         level = int(payload.level_of("target"))
-        if level < self.needs_target or (self.needs_target and not payload.select(group="target")):
+        if level >= self.needs_target > 0 and not payload.select(group="target"):
+            raise PayloadError(f"{payload.path}: the policy shares the target at L{level} "
+                               "but the payload holds no target items")
+        if level < self.needs_target:
             raise ConfigError(
                 f"{self.name} needs the target shared at L{self.needs_target} or more, but the "
                 f"payload shares it at L{level} (policy {payload.policy.shorthand})",

@@ -163,11 +163,11 @@ def test_controlnet_sees_a_silhouette_as_its_outline(tmp_path: Path) -> None:
     assert np.array_equal(frame.target_mask, mask)
 
 
-def test_level_requirements_are_config_errors(tmp_path: Path, tiny_models: dict[str, str]) -> None:
+def test_level_requirements_are_checked_before_loading(tmp_path: Path) -> None:
     payload = make_payload(tmp_path / "payload", "L1_L0")
     spec = fresh_plugin_manager().registry.get("generator", "sd-img2img")
     with pytest.raises(ConfigError, match="sd-img2img needs the target shared at L2.*L1_L0"):
-        generate(spec.create({"model": tiny_models["sd"]}), payload, tmp_path / "out")
+        generate(spec.create({"model": "not/loaded"}), payload, tmp_path / "out")
 
 
 def test_missing_model_is_one_clear_error_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
