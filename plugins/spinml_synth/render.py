@@ -58,10 +58,16 @@ def patch_from_rgba(rgba: np.ndarray) -> Patch | None:
 def fill_edges(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The shape a 2-D feature map (non-zero = on) outlines: (filled region, strokes).
 
-    Edges are dilated in proportion to the image size into strokes, closed, and
-    everything inside the closed outer contours is filled. A map that covers most
-    of that region is a filled silhouette: it is its own region, and its outline
-    is the stroke.
+    Edges are dilated in proportion to the image size into strokes and closed.
+    Three kinds of maps are told apart by how much of the region inside the
+    closed outer contours they cover:
+
+    * edges of a solid object (an outline with some inner edges): everything
+      inside the outer contours is filled, the strokes are drawn on top;
+    * edges of a thin-stroked object (a handwritten digit): the closed strokes
+      cover most of that region, so they are the shape, and its holes (the loop
+      of a 6) stay open;
+    * a filled silhouette: the map is its own region, its outline the stroke.
     """
     fill, stroke, _ = _outline(edges)
     return fill, stroke
@@ -74,15 +80,34 @@ def edge_map(feature: np.ndarray) -> np.ndarray:
 
 
 def _outline(feature: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(filled region, strokes, whether the map is a silhouette); see :func:`fill_edges`."""
     on = (feature > 0).astype(np.uint8)
     width = max(1, round(max(on.shape) / 96))  # strokes thicken with the image size
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
     stroke = cv2.dilate(on, kernel)
-    fill = _filled(cv2.morphologyEx(stroke, cv2.MORPH_CLOSE, kernel, iterations=2)) | stroke
-    if int(on.sum()) > 0.5 * int(fill.sum()):
+    closed = cv2.morphologyEx(stroke, cv2.MORPH_CLOSE, kernel, iterations=2)
+    fill = _filled(closed) | stroke
+    if int(on.sum()) > 0.5 * int(fill.sum()):  # a silhouette
         fill = _filled(on)
         return fill > 0, (fill - cv2.erode(fill, kernel)) > 0, True
+    if int(closed.sum()) > 0.5 * int(fill.sum()):  # thin strokes: they are the shape
+        shape = stroke.astype(bool) | _gaps(stroke, thickness=width + 1)
+        return shape, np.zeros(on.shape, bool), False
     return fill > 0, stroke > 0, False
+
+
+def _gaps(stroke: np.ndarray, thickness: float) -> np.ndarray:
+    """Holes of ``stroke`` no thicker than ``thickness``: the gap between a stroke's two
+    edges, not a loop of the shape (the loop of a 6 is thicker)."""
+    free = (stroke == 0).astype(np.uint8)
+    n, labels = cv2.connectedComponents(free, connectivity=4)
+    depth = cv2.distanceTransform(free, cv2.DIST_L2, 3)
+    deepest = np.zeros(n, np.float32)
+    np.maximum.at(deepest, labels.ravel(), depth.ravel())
+    gap = deepest <= thickness
+    gap[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = False
+    gap[0] = False  # label 0 is the stroke itself
+    return gap[labels]
 
 
 def _filled(on: np.ndarray) -> np.ndarray:

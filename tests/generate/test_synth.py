@@ -171,3 +171,18 @@ def test_rgb_pool_images_are_cut_from_a_uniform_background(tmp_path: Path) -> No
     (only,) = ObjectPool(tmp_path, threshold=30).images("red", "apple")
     assert only.source == "apple/a.png"
     assert np.array_equal(np.argwhere(only.mask)[[0, -1]], [[5, 8], [11, 19]])
+
+
+@pytest.mark.parametrize(("shape", "centre_filled"), [("disc", True), ("ring", False)])
+def test_edge_maps_fill_solids_and_keep_loops(shape: str, centre_filled: bool) -> None:
+    """Edges of a solid are filled; edges of a thin-stroked 0 (28 px, like MNIST) keep its loop."""
+    import cv2
+
+    from spinml_synth.render import fill_edges
+
+    image = np.zeros((28, 28), np.uint8)
+    cv2.circle(image, (14, 14), 9, 255, thickness=-1 if shape == "disc" else 3)
+    fill, _ = fill_edges(cv2.Canny(image, 100, 200))
+    assert fill[14, 14] == centre_filled
+    assert fill[14, 5] and fill[14, 23]  # the stroke (or rim) itself is part of the shape
+    assert not fill[1, 1]
