@@ -127,7 +127,7 @@ class DiffusionGenerator(Generator):
         frames = Frames(payload, cfg.resolution)
         settings = self.settings()
         batches = batched(jobs, cfg.batch_size)
-        for batch in ctx.progress(batches, total=len(batches), desc=f"{ctx.stage}: {self.name}"):
+        for batch in ctx.progress(batches, total=len(batches)):
             chosen = [frames.for_job(job) for job in batch]
             prompts = [self.prompt(payload, job, frame) for job, frame in zip(batch, chosen)]
             images = self.run_pipeline(prompts, [job.seed for job in batch],

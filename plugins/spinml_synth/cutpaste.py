@@ -61,7 +61,7 @@ class CutPaste(Generator):
         targets = TargetSource(payload, get_pool)
         backgrounds = BackgroundSource(payload, Backgrounds(cfg.backgrounds, cfg.resolution),
                                        cfg.resolution)
-        for job in ctx.progress(_jobs(self, payload, writer), desc=f"{ctx.stage}: cutpaste"):
+        for job in ctx.progress(_jobs(self, payload, writer)):
             image, box, provenance = self.compose(job, targets, backgrounds)
             writer.add(job.id, image, label=job.label, boxes=_boxes(payload, box, job.label),
                        **provenance)
@@ -98,7 +98,7 @@ class PublicPool(Generator):
     def generate(self, payload: Payload, writer: DatasetWriter, ctx: StageContext) -> None:
         cfg = self.config
         pool = ObjectPool(cfg.public_pool, cfg.pool_threshold)
-        for job in ctx.progress(_jobs(self, payload, writer), desc=f"{ctx.stage}: public-pool"):
+        for job in ctx.progress(_jobs(self, payload, writer)):
             images = pool.images(job.label, payload.request.target)
             rng = np.random.default_rng(job.seed)
             chosen = images[int(rng.integers(len(images)))]
