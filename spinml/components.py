@@ -122,7 +122,7 @@ class Segmenter(Component):
         refs: ReferenceSet = inputs["references"]
         seg = Segmentation(out_dir)
         todo = [r for r in refs if r.id not in seg]
-        for ref in ctx.progress(todo, desc=f"{ctx.stage}: segment"):
+        for ref in ctx.progress(todo, desc=ctx.stage):
             try:
                 image = ref.load()
                 seg.add(ref, self.segment(image, ref))

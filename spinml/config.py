@@ -89,6 +89,12 @@ class ObjectPolicy(StrictModel):
     sanitizer: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_level(cls, v: Any) -> Any:
+        """``background: L0`` (or ``0``) is short for ``background: {level: L0}``."""
+        return {"level": v} if isinstance(v, (str, int)) else v
+
     @field_validator("level", mode="before")
     @classmethod
     def _parse_level(cls, v: Any) -> Any:

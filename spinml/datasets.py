@@ -24,7 +24,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .errors import InputError
-from .io import IMAGE_SUFFIXES, read_image, read_json, sha256_file, write_image, write_json
+from .io import FSYNC, IMAGE_SUFFIXES, read_image, read_json, sha256_file, write_image, write_json
 
 __all__ = ["Record", "ImageDataset", "DatasetWriter", "ModelArtifact", "Measurement",
            "Measurements"]
@@ -162,7 +162,8 @@ class DatasetWriter:
         with open(self._prov_path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(rec, default=str) + "\n")
             fh.flush()
-            os.fsync(fh.fileno())
+            if FSYNC:
+                os.fsync(fh.fileno())
         self._records[image_id] = rec
 
     def __len__(self) -> int:

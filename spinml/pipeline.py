@@ -285,9 +285,14 @@ def _ports(spec: ComponentSpec) -> dict[str, tuple[str, ...]]:
 
 
 def stage_key(spec: ComponentSpec, config: BaseModel, input_keys: Mapping[str, str]) -> str:
-    """Hash of what determines a stage's output: component, parameters and inputs."""
-    doc = {"use": spec.id, "target": spec.target_name, "params": config.model_dump(mode="json"),
-           "inputs": dict(sorted(input_keys.items()))}
+    """Hash of what determines a stage's output: component and its version, parameters, inputs.
+
+    Code edited in place without a version change is not seen: use a new run directory.
+    """
+    from . import __version__
+
+    doc = {"use": spec.id, "target": spec.target_name, "version": [__version__, spec.version],
+           "params": config.model_dump(mode="json"), "inputs": dict(sorted(input_keys.items()))}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -56,6 +56,8 @@ class ComponentSpec:
     plugin: str
     summary: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
+    #: version of the distribution that provides the plugin (None for in-code plugins)
+    version: str | None = None
 
     @property
     def id(self) -> str:
@@ -193,7 +195,9 @@ class Registry:
         for kind, hook_name in KINDS.items():
             caller = getattr(pm.hook, hook_name)
             for impl in reversed(caller.get_hookimpls()):  # registration order
-                register = _Registrar(registry, kind, impl.plugin_name)
+                info = pm.infos.get(impl.plugin_name)
+                register = _Registrar(registry, kind, impl.plugin_name,
+                                      info.version if info is not None else None)
                 try:
                     impl.function(register=register)
                 except DuplicateComponentError:
@@ -212,8 +216,8 @@ class Registry:
 class _Registrar:
     """The ``register`` callback handed to one plugin's registration hook."""
 
-    def __init__(self, registry: Registry, kind: str, plugin: str) -> None:
-        self.registry, self.kind, self.plugin = registry, kind, plugin
+    def __init__(self, registry: Registry, kind: str, plugin: str, version: str | None = None) -> None:
+        self.registry, self.kind, self.plugin, self.version = registry, kind, plugin, version
 
     def __call__(self, name: str, target: Any, config: type[BaseModel] | None = None,
                  summary: str = "", **meta: Any) -> None:
@@ -229,4 +233,4 @@ class _Registrar:
         if not summary and not isinstance(target, str) and target.__doc__:
             summary = target.__doc__.strip().splitlines()[0]
         self.registry.add(ComponentSpec(self.kind, name, target, config, self.plugin,
-                                        summary, dict(meta)))
+                                        summary, dict(meta), self.version))

@@ -73,10 +73,13 @@ def configure(pipe: Pipeline, spec: SweepSpec, policy: str, alpha: float, seed: 
 
 
 def utility_of(metrics: dict[str, Any]) -> tuple[str, float]:
-    """The headline utility figure of a model's metrics (accuracy, else mAP50-95)."""
-    for key in ("accuracy", "mAP50-95", "map50_95", "mAP"):
-        if isinstance(metrics.get(key), (int, float)):
-            return key, float(metrics[key])
+    """The headline utility figure on real test data (accuracy, else mAP50-95)."""
+    for source in (metrics.get("test"), metrics):
+        if not isinstance(source, dict):
+            continue
+        for key in ("accuracy", "mAP50-95", "map50_95", "mAP"):
+            if isinstance(source.get(key), (int, float)):
+                return key, float(source[key])
     return "utility", math.nan
 
 
