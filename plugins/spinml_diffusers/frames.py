@@ -20,16 +20,18 @@ __all__ = ["Frame", "Frames", "letterbox", "canny"]
 
 
 def letterbox(array: np.ndarray, size: int, *, binary: bool = False) -> np.ndarray:
-    """Pad ``array`` (H x W or H x W x C uint8) with zeros to a centred square, resize to ``size``."""
+    """Pad ``array`` (H x W or H x W x C uint8) with zeros to a centred square, resize to ``size``.
+
+    With ``binary``, ``array`` is a 0/255 mask and the result a boolean mask.
+    """
     h, w = array.shape[:2]
     side = max(h, w)
     padded = np.zeros((side, side, *array.shape[2:]), array.dtype)
     y, x = (side - h) // 2, (side - w) // 2
     padded[y:y + h, x:x + w] = array
-    if binary:
-        return cv2.resize(padded, (size, size), interpolation=cv2.INTER_LINEAR) >= 128
     interp = cv2.INTER_AREA if size < side else cv2.INTER_LINEAR
-    return cv2.resize(padded, (size, size), interpolation=interp)
+    resized = cv2.resize(padded, (size, size), interpolation=interp)
+    return resized >= 128 if binary else resized
 
 
 def canny(rgb: np.ndarray, low: int, high: int) -> np.ndarray:
