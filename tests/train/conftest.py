@@ -46,6 +46,18 @@ def write_folder(path: Path, images: list[tuple[str, np.ndarray]]) -> ImageDatas
     return ImageDataset.load(path)
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """One torch thread per test: test runs share the cores, and oversubscribed OpenMP
+    threads spin (a tiny model then trains several times slower)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def digits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ImageDataset]:
     """``pool_a`` (240 white digits), ``pool_b`` (160 green-tinted), ``test`` (120 real, unseen)."""

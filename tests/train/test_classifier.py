@@ -20,6 +20,7 @@ from spinml.components import StageContext
 from spinml.datasets import ModelArtifact
 from spinml.errors import ConfigError, InputError, ModelNotFoundError
 from spinml.pipeline import Pipeline, Stage
+from spinml.private import ReferenceSet
 from spinml.testing import fresh_plugin_manager
 
 #: one thread: test runs share the cores, and oversubscribed OpenMP threads spin
@@ -157,7 +158,7 @@ def test_overlap_with_private_references_is_refused(digits, tmp_path):
         im.save(ref_dir / "private.bmp")
     trainer = TimmClassifier(**TINY)
     inputs = {"synthetic": digits["pool_a"], "test": digits["test"].load(test_dir),
-              "references": __import__("spinml.private").private.ReferenceSet.load(tmp_path / "refs")}
+              "references": ReferenceSet.load(tmp_path / "refs")}
     with pytest.raises(InputError, match=r"identical to private reference images \(e.g. two/"):
         trainer.run(inputs, tmp_path / "out", RecordingContext())
     assert not (tmp_path / "out" / "model.json").exists()
