@@ -32,6 +32,7 @@ class TimmClassifier(TimmTrainer):
     config: ClassifierConfig
     task = "classification"
     val_score_name = "val_accuracy"
+    headline = ("accuracy",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

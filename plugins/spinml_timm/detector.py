@@ -84,6 +84,7 @@ class TimmDetector(TimmTrainer):
     config: DetectorConfig
     task = "detection"
     val_score_name = "val_mAP50-95"
+    headline = ("mAP50-95", "mAP50", "mAP75")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -112,6 +112,8 @@ class TimmTrainer(Trainer):
     task: ClassVar[str]
     #: name of the validation score that picks the kept epoch (higher is better)
     val_score_name: ClassVar[str]
+    #: test figures repeated at the top of ``metrics.json``
+    headline: ClassVar[tuple[str, ...]]
 
     # -- what subclasses define -----------------------------------------------------------
 
@@ -179,10 +181,12 @@ class TimmTrainer(Trainer):
             train_idx, val_idx = split_indices(len(data), cfg.val_fraction, cfg.seed)
             model = self.build_model(labels).to(device)
             fit = self.fit(model, data, train_idx, val_idx, labels, device, ctx)
-            metrics: dict[str, Any] = {"task": self.task, "labels": labels, "train": fit.as_dict()}
+            metrics: dict[str, Any] = {"task": self.task, self.val_score_name: fit.best_score}
             if test_data is not None:
-                metrics["test"] = {"path": str(test.path), "images": len(test_data),
-                                   **self.evaluate(model, test_data, labels, device, out_dir)}
+                figures = self.evaluate(model, test_data, labels, device, out_dir)
+                metrics.update({k: figures[k] for k in self.headline})
+                metrics["test"] = {"path": str(test.path), "images": len(test_data), **figures}
+            metrics.update(labels=labels, train=fit.as_dict())
             mean, std = normalization(cfg.model)
             meta = {"task": self.task, "architecture": cfg.model.partition(".")[0],
                     "num_classes": len(labels), "labels": labels,

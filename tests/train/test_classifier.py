@@ -77,6 +77,8 @@ def test_metrics_on_the_real_test_set(pipeline_run, digits):
     for i, label in enumerate(cm["labels"]):
         assert test["per_class_accuracy"][label] == pytest.approx(cm["matrix"][i][i] / counts[label])
     assert test["accuracy"] > 0.5  # chance is 0.25; three epochs on 160 digits
+    assert metrics["accuracy"] == test["accuracy"]  # the headline figure, top level
+    assert metrics["val_accuracy"] == metrics["train"]["best_val_score"]
     train = metrics["train"]
     assert len(train["history"]) == 3 and train["images_per_s"] > 0
     assert train["best_val_score"] == max(h["val_accuracy"] for h in train["history"])

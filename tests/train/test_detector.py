@@ -57,6 +57,9 @@ def test_detector_writes_model_and_coco_metrics(trained):
         assert 0.0 <= test[key] <= 1.0
     assert test["mAP50"] >= test["mAP75"] >= 0
     assert test["mAP50"] > 0.3, test  # an easy task: it must clearly beat zero
+    assert {k: model.metrics[k] for k in ("mAP50-95", "mAP50", "mAP75")} == {
+        k: test[k] for k in ("mAP50-95", "mAP50", "mAP75")}
+    assert 0.0 <= model.metrics["val_mAP50-95"] <= 1.0
 
 
 def test_load_model_reproduces_the_detections(trained):
