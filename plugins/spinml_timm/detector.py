@@ -17,9 +17,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from spinml.components import StageContext
+
 from .config import DetectorConfig
 from .data import LoadedImages
-from .engine import TimmTrainer, augment_batch, batch_bounds
+from .engine import FitResult, TimmTrainer, augment_batch, batch_bounds
 from .evaluation import coco_map
 from .models import create_timm_model, normalization
 
@@ -108,7 +110,7 @@ class TimmDetector(TimmTrainer):
         return build_detector(meta, body)
 
     def fit(self, model: nn.Module, data: LoadedImages, train_idx: list[int], val_idx: list[int],
-            labels: Sequence[str], device: torch.device, ctx: Any) -> Any:
+            labels: Sequence[str], device: torch.device, ctx: StageContext) -> FitResult:
         index = {lab: i for i, lab in enumerate(labels)}
         self._boxes, self._classes = [], []
         for gt in _scaled_boxes(data, index):
