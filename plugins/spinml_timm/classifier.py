@@ -13,7 +13,7 @@ from spinml.components import StageContext
 
 from .config import ClassifierConfig
 from .data import LoadedImages
-from .engine import FitResult, TimmTrainer, augment_batch, batch_bounds
+from .engine import EpochCheckpoint, FitResult, TimmTrainer, augment_batch, batch_bounds
 from .evaluation import classification_metrics, plot_confusion
 from .models import create_timm_model, normalization
 
@@ -54,9 +54,10 @@ class TimmClassifier(TimmTrainer):
         return nn.functional.cross_entropy(model(x), self._targets[idx].to(device))
 
     def fit(self, model: nn.Module, data: LoadedImages, train_idx: list[int], val_idx: list[int],
-            labels: Sequence[str], device: torch.device, ctx: StageContext) -> FitResult:
+            labels: Sequence[str], device: torch.device, ctx: StageContext,
+            checkpoint: EpochCheckpoint | None = None) -> FitResult:
         self._targets = _label_index(data, labels)
-        return super().fit(model, data, train_idx, val_idx, labels, device, ctx)
+        return super().fit(model, data, train_idx, val_idx, labels, device, ctx, checkpoint)
 
     def validation_score(self, model: nn.Module, data: LoadedImages, idx: list[int],
                          labels: Sequence[str], device: torch.device) -> float:

@@ -21,7 +21,7 @@ from spinml.components import StageContext
 
 from .config import DetectorConfig
 from .data import LoadedImages
-from .engine import FitResult, TimmTrainer, augment_batch, batch_bounds
+from .engine import EpochCheckpoint, FitResult, TimmTrainer, augment_batch, batch_bounds
 from .evaluation import coco_map
 from .models import create_timm_model, normalization
 
@@ -110,13 +110,14 @@ class TimmDetector(TimmTrainer):
         return build_detector(meta, body)
 
     def fit(self, model: nn.Module, data: LoadedImages, train_idx: list[int], val_idx: list[int],
-            labels: Sequence[str], device: torch.device, ctx: StageContext) -> FitResult:
+            labels: Sequence[str], device: torch.device, ctx: StageContext,
+            checkpoint: EpochCheckpoint | None = None) -> FitResult:
         index = {lab: i for i, lab in enumerate(labels)}
         self._boxes, self._classes = [], []
         for gt in _scaled_boxes(data, index):
             self._boxes.append(torch.tensor([b[:4] for b in gt], dtype=torch.float32).reshape(-1, 4))
             self._classes.append(torch.tensor([b[4] for b in gt], dtype=torch.int64))
-        return super().fit(model, data, train_idx, val_idx, labels, device, ctx)
+        return super().fit(model, data, train_idx, val_idx, labels, device, ctx, checkpoint)
 
     def train_step(self, model: nn.Module, data: LoadedImages, idx: list[int],
                    gen: torch.Generator, device: torch.device) -> torch.Tensor:

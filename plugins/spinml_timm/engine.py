@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import io
+import json
 import platform
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,7 +22,7 @@ from torch import nn
 from spinml.components import StageContext, Trainer
 from spinml.datasets import ImageDataset, ModelArtifact
 from spinml.errors import PipelineError
-from spinml.io import read_image, sha256_file
+from spinml.io import atomic_write, read_image, sha256_file
 
 from .config import DetectionAugment, TimmTrainerConfig
 from .data import (
@@ -34,7 +37,8 @@ from .data import (
 )
 from .models import normalization, write_model_dir
 
-__all__ = ["TimmTrainer", "FitResult", "torch_session", "batch_bounds", "augment_batch"]
+__all__ = ["TimmTrainer", "FitResult", "EpochCheckpoint", "torch_session", "batch_bounds",
+           "augment_batch"]
 
 
 @contextlib.contextmanager
@@ -86,6 +90,39 @@ def augment_batch(images: torch.Tensor, aug: DetectionAugment, gen: torch.Genera
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
         x = ((x - mean) * contrast + mean).mul_(brightness).clamp_(0, 1)
     return x, flip
+
+
+#: the per-epoch training state of an unfinished run (``.spinml*`` files are not content)
+CHECKPOINT = ".spinml-train-state.pt"
+
+
+class EpochCheckpoint:
+    """The training state saved after each epoch, valid only for the run ``key`` names."""
+
+    def __init__(self, path: Path, key: str) -> None:
+        self.path, self.key = path, key
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved state, or ``None`` if there is none or it belongs to another run."""
+        if not self.path.is_file():
+            return None
+        state = torch.load(self.path, map_location="cpu", weights_only=True)
+        return state if state.get("key") == self.key else None
+
+    def save(self, state: dict[str, Any]) -> None:
+        buffer = io.BytesIO()
+        torch.save({"key": self.key, **state}, buffer)
+        with atomic_write(self.path) as fh:
+            fh.write(buffer.getvalue())
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _run_key(cfg: TimmTrainerConfig, data: LoadedImages, train_idx: list[int]) -> str:
+    """What a saved state must match to be resumed: config, drawn images, the split."""
+    doc = {"config": cfg.model_dump(mode="json"), "images": data.file_hashes, "train": train_idx}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
@@ -180,7 +217,8 @@ class TimmTrainer(Trainer):
                 refuse_overlap(test_data, test.path, exclude_hashes, data)
             train_idx, val_idx = split_indices(len(data), cfg.val_fraction, cfg.seed)
             model = self.build_model(labels).to(device)
-            fit = self.fit(model, data, train_idx, val_idx, labels, device, ctx)
+            checkpoint = EpochCheckpoint(out_dir / CHECKPOINT, _run_key(cfg, data, train_idx))
+            fit = self.fit(model, data, train_idx, val_idx, labels, device, ctx, checkpoint)
             metrics: dict[str, Any] = {"task": self.task, self.val_score_name: fit.best_score}
             if test_data is not None:
                 figures = self.evaluate(model, test_data, labels, device, out_dir)
@@ -195,19 +233,37 @@ class TimmTrainer(Trainer):
                     "data": self._data_summary(pools, drawn, train_idx, val_idx),
                     "trainer": cfg.model_dump(mode="json"), "versions": _versions()}
             write_model_dir(out_dir, model, meta, metrics)
+            checkpoint.remove()
         return ModelArtifact(out_dir)
 
     def fit(self, model: nn.Module, data: LoadedImages, train_idx: list[int], val_idx: list[int],
-            labels: Sequence[str], device: torch.device, ctx: StageContext) -> FitResult:
+            labels: Sequence[str], device: torch.device, ctx: StageContext,
+            checkpoint: EpochCheckpoint | None = None) -> FitResult:
         """Seeded epochs over ``train_idx``; the state with the best validation score is
-        loaded back into ``model`` (the last epoch's without validation data)."""
+        loaded back into ``model`` (the last epoch's without validation data).
+
+        With ``checkpoint``, the full training state is saved after every epoch and a
+        matching saved state is resumed from, giving the same weights as an
+        uninterrupted run.
+        """
         cfg = self.config
         gen = torch.Generator().manual_seed(cfg.seed)
         optimizer = _optimizer(cfg, model)
         bounds = batch_bounds(len(train_idx), cfg.batch_size)
         result = FitResult(best_epoch=cfg.epochs - 1, best_score=None)
         best_state = None
-        steps = ctx.progress(range(cfg.epochs * len(bounds)), total=cfg.epochs * len(bounds),
+        first_epoch = 0
+        saved = checkpoint.load() if checkpoint is not None else None
+        if saved is not None:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            gen.set_state(saved["generator"])
+            torch.set_rng_state(saved["torch_rng"])
+            result, best_state = FitResult(**saved["result"]), saved["best_state"]
+            first_epoch = saved["epoch"] + 1
+            ctx.log(f"resuming after epoch {saved['epoch']} from {checkpoint.path}")
+        total = cfg.epochs * len(bounds)
+        steps = ctx.progress(range(first_epoch * len(bounds), total), total=total - first_epoch * len(bounds),
                              desc=f"{ctx.stage}: train")
         order, epoch_loss, start = torch.tensor(train_idx), 0.0, 0.0
         for step in steps:
@@ -236,6 +292,11 @@ class TimmTrainer(Trainer):
             result.history.append(record)
             ctx.log(f"epoch {epoch}: " + ", ".join(f"{k}={v:.4g}" for k, v in record.items()
                                                    if k != "epoch"))
+            if checkpoint is not None and epoch + 1 < cfg.epochs:
+                checkpoint.save({"epoch": epoch, "model": model.state_dict(),
+                                 "optimizer": optimizer.state_dict(), "generator": gen.get_state(),
+                                 "torch_rng": torch.get_rng_state(), "result": result.__dict__,
+                                 "best_state": best_state})
         if best_state is not None:
             model.load_state_dict(best_state)
         return result

@@ -243,3 +243,46 @@ def test_config_errors_name_the_field():
         spec.validate({"epoch": 3})
     with pytest.raises(ConfigError, match="paper"):
         fresh_plugin_manager().registry.get("trainer", "timm-detector").validate({"preset": "paper"})
+
+
+class InterruptingContext(RecordingContext):
+    """Stops the run (as Ctrl-C would) after ``steps`` training steps."""
+
+    def __init__(self, steps: int) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def progress(self, iterable, *, total=None, desc=None):
+        super().progress(iterable, total=total, desc=desc)
+        if not desc.endswith("train"):
+            return iterable
+        return self._interrupt(iterable)
+
+    def _interrupt(self, iterable):
+        for n, item in enumerate(iterable):
+            if n == self.steps:
+                raise KeyboardInterrupt
+            yield item
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(digits, tmp_path):
+    config = {**TINY, "epochs": 3}  # 3 steps per epoch
+    pools = [(digits["pool_a"], 1.0)]
+    whole = TimmClassifier(**config).train(pools, tmp_path / "whole", RecordingContext())
+    with pytest.raises(KeyboardInterrupt):  # stops one step into the second epoch
+        TimmClassifier(**config).train(pools, tmp_path / "cut", InterruptingContext(4))
+    assert (tmp_path / "cut" / ".spinml-train-state.pt").is_file()
+    assert not (tmp_path / "cut" / "model.json").exists()
+    ctx = RecordingContext()
+    resumed = TimmClassifier(**config).train(pools, tmp_path / "cut", ctx)
+    assert ("train: train", 6) in ctx.bars  # epochs 1 and 2 only
+    a, b = _weights(whole.path), _weights(resumed.path)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed.metrics["train"]["history"] == whole.metrics["train"]["history"]
+    assert not (tmp_path / "cut" / ".spinml-train-state.pt").exists()
+    other = TimmClassifier(**{**config, "seed": 1})  # another run ignores a foreign state
+    with pytest.raises(KeyboardInterrupt):
+        TimmClassifier(**config).train(pools, tmp_path / "cut2", InterruptingContext(4))
+    ctx = RecordingContext()
+    other.train(pools, tmp_path / "cut2", ctx)
+    assert ("train: train", 9) in ctx.bars
