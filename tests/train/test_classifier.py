@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -112,11 +113,15 @@ def test_rerun_of_the_stage_is_taken_from_cache(pipeline_run, digits):
 
 def test_export_onnx_matches_onnx_runtime(pipeline_run, tmp_path):
     import onnx
+    import onnxruntime as ort
 
     result = export_onnx(pipeline_run["model"].path, tmp_path / "model.onnx")
     onnx.checker.check_model(str(result.path))
-    assert result.max_abs_diff <= 1e-4 * max(1.0, result.max_abs_logit)
-    assert result.max_abs_logit > 0
+    assert result.outputs == ("logits",)
+    assert result.max_abs_diff <= 1e-4 * max(1.0, result.scale) and result.scale > 0
+    session = ort.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+    batch = np.zeros((5, 3, 32, 32), dtype=np.float32)  # the batch axis is dynamic
+    assert session.run(["logits"], {"images": batch})[0].shape == (5, 4)
 
 
 class RecordingContext(StageContext):

@@ -10,7 +10,6 @@ from spinml_timm.data import load_images
 from spinml_timm.detector import detect
 
 from spinml.datasets import DatasetWriter, ImageDataset
-from spinml.errors import SpinMLError
 from spinml.pipeline import Pipeline, Stage
 from spinml.testing import fresh_plugin_manager
 
@@ -73,9 +72,22 @@ def test_load_model_reproduces_the_detections(trained):
     assert again["mAP50"] == pytest.approx(trained["model"].metrics["test"]["mAP50"])
 
 
-def test_onnx_export_of_a_detector_is_refused_clearly(trained, tmp_path):
-    with pytest.raises(SpinMLError, match="ONNX export supports classifiers"):
-        export_onnx(trained["model"].path, tmp_path / "det.onnx")
+def test_onnx_export_of_a_detector_matches_onnx_runtime(trained, tmp_path):
+    import onnxruntime as ort
+
+    result = export_onnx(trained["model"].path, tmp_path / "det.onnx")
+    assert result.outputs == ("boxes", "scores", "labels")
+    assert result.max_abs_diff <= 1e-4 * max(1.0, result.scale)
+    # on a real test image, ONNX Runtime finds the same boxes as PyTorch
+    image = load_images(trained["test"].records[:1], 64).pixels[0].float() / 255
+    session = ort.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+    boxes, scores, labels = session.run(None, {"image": image.numpy()})
+    with torch.no_grad():
+        expected = load_model(trained["model"].path)([image])[0]
+    best = int(expected["scores"].argmax())
+    assert labels[0] == int(expected["labels"][best])  # ONNX Runtime's are sorted by score
+    assert np.abs(boxes[0] - expected["boxes"][best].numpy()).max() < 1e-3
+    assert abs(scores[0] - float(expected["scores"][best])) < 1e-4
 
 
 def test_coco_map_of_perfect_and_empty_detections():
