@@ -134,12 +134,15 @@ class FitResult:
     history: list[dict[str, float]] = field(default_factory=list)
     train_images: int = 0
     train_seconds: float = 0.0
+    #: CPU time of this process over the training steps (all its threads)
+    train_cpu_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"best_epoch": self.best_epoch, "best_val_score": self.best_score,
                 "history": self.history, "images_trained": self.train_images,
                 "train_seconds": round(self.train_seconds, 3),
-                "images_per_s": round(self.train_images / max(self.train_seconds, 1e-9), 1)}
+                "images_per_s": round(self.train_images / max(self.train_seconds, 1e-9), 1),
+                "images_per_cpu_s": round(self.train_images / max(self.train_cpu_seconds, 1e-9), 1)}
 
 
 class TimmTrainer(Trainer):
@@ -265,13 +268,13 @@ class TimmTrainer(Trainer):
         total = cfg.epochs * len(bounds)
         steps = ctx.progress(range(first_epoch * len(bounds), total), total=total - first_epoch * len(bounds),
                              desc=f"{ctx.stage}: train")
-        order, epoch_loss, start = torch.tensor(train_idx), 0.0, 0.0
+        order, epoch_loss, start, cpu_start = torch.tensor(train_idx), 0.0, 0.0, 0.0
         for step in steps:
             epoch, b = divmod(step, len(bounds))
             if b == 0:
                 model.train()
                 order = torch.tensor(train_idx)[torch.randperm(len(train_idx), generator=gen)]
-                epoch_loss, start = 0.0, time.perf_counter()
+                epoch_loss, start, cpu_start = 0.0, time.perf_counter(), time.process_time()
             idx = order[bounds[b][0]:bounds[b][1]].tolist()
             loss = self.train_step(model, data, idx, gen, device)
             optimizer.zero_grad(set_to_none=True)
@@ -281,6 +284,7 @@ class TimmTrainer(Trainer):
             if b + 1 < len(bounds):
                 continue
             result.train_seconds += time.perf_counter() - start
+            result.train_cpu_seconds += time.process_time() - cpu_start
             result.train_images += len(train_idx)
             record = {"epoch": epoch, "loss": epoch_loss / len(train_idx)}
             if val_idx:

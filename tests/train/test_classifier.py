@@ -81,7 +81,7 @@ def test_metrics_on_the_real_test_set(pipeline_run, digits):
     assert metrics["accuracy"] == test["accuracy"]  # the headline figure, top level
     assert metrics["val_accuracy"] == metrics["train"]["best_val_score"]
     train = metrics["train"]
-    assert len(train["history"]) == 3 and train["images_per_s"] > 0
+    assert len(train["history"]) == 3 and train["images_per_s"] > 0 and train["images_per_cpu_s"] > 0
     assert train["best_val_score"] == max(h["val_accuracy"] for h in train["history"])
 
 
