@@ -51,7 +51,7 @@ def test_draw_mix_refuses_a_pool_too_small(digits):
 
 
 def test_pools_must_share_labels_and_task(digits, tmp_path):
-    from conftest import digit_images, write_dataset
+    from train_data import digit_images, write_dataset
 
     other = write_dataset(tmp_path / "other", [(lab, im) for lab, im in digit_images(0, 40)
                                                if lab != "three"])

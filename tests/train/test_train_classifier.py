@@ -183,7 +183,7 @@ def test_overlap_with_training_data_is_refused(digits, tmp_path):
 
 
 def test_unknown_test_label_is_an_error(digits, tmp_path):
-    from conftest import digit_images, write_folder
+    from train_data import digit_images, write_folder
 
     real = write_folder(tmp_path / "real", [("seven" if lab == "one" else lab, im)
                                             for lab, im in digit_images(400, 12)])
