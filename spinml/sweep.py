@@ -143,12 +143,13 @@ def print_table(result: dict[str, Any]) -> None:
     from ._text import table_lines
 
     table = result["table"]
-    cols = [k for k in table[0] if not k.endswith("_std") and k not in ("policy", "seeds")]
+    keys = dict.fromkeys(k for row in table for k in row)  # rows may lack some figures
+    cols = [k for k in keys if not k.endswith("_std") and k not in ("policy", "seeds")]
     rows = []
     for row in table:
         cells = []
         for c in cols:
-            v = row.get(c, "")
+            v = row.get(c, "-")
             if isinstance(v, float) and c != "alpha":
                 sd = f"±{row.get(f'{c}_std', 0.0):.3f}" if row["seeds"] > 1 else ""
                 cells.append(f"{v:.3f}{sd}")
