@@ -29,6 +29,11 @@ from .pipeline import Pipeline, Stage
 __all__ = ["SweepSpec", "run_sweep", "print_table", "utility_of"]
 
 
+class GeneratorChoice(StrictModel):
+    use: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class SweepSpec(StrictModel):
     policies: tuple[str, ...] = ("L0_L0", "L1_L0", "L2_L0", "L0_L2", "L2_L2")
     alphas: tuple[float, ...] = (0.0,)
@@ -40,6 +45,9 @@ class SweepSpec(StrictModel):
     train: str = "train"
     alpha_policies: tuple[str, ...] | None = Field(
         None, description="policies to combine with alpha > 0 (default: all but mix_policy)")
+    #: a different generate stage per policy, e.g. ``{L1_L0: {use: generator:sd-controlnet,
+    #: params: {...}}}``: diffusion backends each handle one kind of share
+    generators: dict[str, GeneratorChoice] = Field(default_factory=dict)
 
 
 def _configurations(spec: SweepSpec) -> list[tuple[str, float, int]]:
@@ -58,10 +66,18 @@ def _configurations(spec: SweepSpec) -> list[tuple[str, float, int]]:
 
 def configure(pipe: Pipeline, spec: SweepSpec, policy: str, alpha: float, seed: int) -> Pipeline:
     """The pipeline of one sweep configuration."""
-    p = pipe.with_params(spec.sanitize, policy=policy).with_params(spec.generate, seed=seed)
+    base_gen = pipe[spec.generate]
+
+    def generator_for(pol: str) -> Stage:
+        choice = spec.generators.get(pol)
+        stage = base_gen if choice is None else base_gen.model_copy(
+            update={"use": choice.use, "params": choice.params})
+        return stage.model_copy(update={"params": {**stage.params, "seed": seed}})
+
+    p = pipe.with_params(spec.sanitize, policy=policy).replace(spec.generate, generator_for(policy))
     p = p.with_params(spec.train, seed=seed, alpha=alpha)
     if alpha > 0:
-        san, gen = p[spec.sanitize], p[spec.generate]
+        san, gen = p[spec.sanitize], generator_for(spec.mix_policy)
         p = p.insert(Stage(name=f"{san.name}_mix", use=san.use,
                            params={**san.params, "policy": spec.mix_policy},
                            inputs=san.inputs, outputs={"payload": "payload_mix"}),
