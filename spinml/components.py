@@ -14,9 +14,10 @@ see a :class:`~spinml.payload.Payload` and datasets, never a reference set.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -203,13 +204,14 @@ class Trainer(Component):
               ) -> ModelArtifact:
         """Train on ``pools`` (dataset, weight) and write the model into ``out_dir``.
 
-        ``exclude_hashes`` are SHA-256 digests of private reference files; a test set
-        containing any of them must be refused.
+        ``exclude_hashes`` are SHA-256 digests of the private references, of their files
+        and of their decoded pixels (:func:`spinml.io.pixel_hash`, so that a re-encoded
+        copy is caught too); a test set containing any of them must be refused.
         """
         raise NotImplementedError
 
     def run(self, inputs: Mapping[str, Any], out_dir: Path, ctx: StageContext) -> dict[str, Any]:
-        from .io import sha256_file
+        from .io import pixel_hash, read_image, sha256_file
 
         alpha = float(getattr(self.config, "alpha", 0.0))
         pools = [(inputs["synthetic"], 1.0 - alpha)]
@@ -220,9 +222,11 @@ class Trainer(Component):
                 raise PipelineError(f"{ctx.stage}: alpha={alpha} needs a 'synthetic_mix' input")
             pools.append((inputs["synthetic_mix"], alpha))
         refs = inputs.get("references")
-        exclude = frozenset(sha256_file(r.path) for r in refs) if refs is not None else frozenset()
+        exclude: set[str] = set()
+        for ref in refs or ():
+            exclude |= {sha256_file(ref.path), pixel_hash(read_image(ref.path))}
         model = self.train([p for p in pools if p[1] > 0], out_dir, ctx,
-                           test=inputs.get("test"), exclude_hashes=exclude)
+                           test=inputs.get("test"), exclude_hashes=frozenset(exclude))
         return {"model": model}
 
 

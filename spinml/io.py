@@ -16,15 +16,16 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 import numpy as np
 
 from .errors import InputError
 
 __all__ = ["atomic_write", "write_json", "read_json", "sha256_file", "sha256_bytes", "hash_tree",
-           "read_image", "read_mask", "write_image", "encode_png", "MAX_IMAGE_PIXELS",
+           "pixel_hash", "read_image", "read_mask", "write_image", "encode_png", "MAX_IMAGE_PIXELS",
            "IMAGE_SUFFIXES"]
 
 #: images larger than this are refused as possible decompression bombs (override with
@@ -96,6 +97,13 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
+    return h.hexdigest()
+
+
+def pixel_hash(image: np.ndarray) -> str:
+    """SHA-256 of decoded pixels (shape included): equal for the same image re-encoded losslessly."""
+    h = hashlib.sha256(f"{image.shape}".encode())
+    h.update(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
     return h.hexdigest()
 
 

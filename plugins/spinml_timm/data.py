@@ -13,7 +13,6 @@ How a mix is drawn (:func:`draw_mix`):
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from PIL import Image
 
 from spinml.datasets import ImageDataset, Record
 from spinml.errors import ConfigError, InputError
-from spinml.io import read_image, sha256_file
+from spinml.io import pixel_hash, read_image, sha256_file
 
 __all__ = ["mix_counts", "draw_mix", "pool_labels", "LoadedImages", "load_images", "pixel_hash",
            "check_test_labels", "refuse_overlap", "split_indices"]
@@ -72,13 +71,6 @@ def pool_labels(pools: Pools, task: str) -> list[str]:
             raise InputError(ds.path, f"has labels {ds.labels}, but the first pool has {first.labels}",
                              hint="mixed pools must come from the same request")
     return list(first.labels)
-
-
-def pixel_hash(image: np.ndarray) -> str:
-    """SHA-256 of decoded pixels (shape included): equal for the same image re-encoded losslessly."""
-    h = hashlib.sha256(f"{image.shape}".encode())
-    h.update(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
-    return h.hexdigest()
 
 
 @dataclass

@@ -11,7 +11,7 @@ import io
 import json
 import platform
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,8 +21,7 @@ from torch import nn
 
 from spinml.components import StageContext, Trainer
 from spinml.datasets import ImageDataset, ModelArtifact
-from spinml.errors import PipelineError
-from spinml.io import atomic_write, read_image, sha256_file
+from spinml.io import atomic_write
 
 from .config import DetectionAugment, TimmTrainerConfig
 from .data import (
@@ -30,7 +29,6 @@ from .data import (
     check_test_labels,
     draw_mix,
     load_images,
-    pixel_hash,
     pool_labels,
     refuse_overlap,
     split_indices,
@@ -179,22 +177,6 @@ class TimmTrainer(Trainer):
         raise NotImplementedError
 
     # -- the template ---------------------------------------------------------------------
-
-    def run(self, inputs: Mapping[str, Any], out_dir: Path, ctx: StageContext) -> dict[str, Any]:
-        """As the base :class:`Trainer`, but the references' decoded pixels are hashed too,
-        so a re-encoded copy of a private image is refused as a test image."""
-        alpha = self.config.alpha
-        pools = [(inputs["synthetic"], 1.0 - alpha)]
-        if alpha > 0:
-            if "synthetic_mix" not in inputs:
-                raise PipelineError(f"{ctx.stage}: alpha={alpha} needs a 'synthetic_mix' input")
-            pools.append((inputs["synthetic_mix"], alpha))
-        exclude: set[str] = set()
-        for ref in inputs.get("references") or ():
-            exclude |= {sha256_file(ref.path), pixel_hash(read_image(ref.path))}
-        model = self.train([p for p in pools if p[1] > 0], out_dir, ctx,
-                           test=inputs.get("test"), exclude_hashes=frozenset(exclude))
-        return {"model": model}
 
     def train(self, pools: Sequence[tuple[ImageDataset, float]], out_dir: Path,
               ctx: StageContext | None = None, *, test: ImageDataset | None = None,
