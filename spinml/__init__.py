@@ -14,8 +14,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import (ConfigError, InputError, ModelNotFoundError, PayloadError, PipelineError,
-                     PluginError, SpinMLError, UnknownComponentError)
+from .errors import (
+    ConfigError,
+    InputError,
+    ModelNotFoundError,
+    PayloadError,
+    PipelineError,
+    PluginError,
+    SpinMLError,
+    UnknownComponentError,
+)
 from .plugins import hookimpl
 
 __version__ = "0.1.0"

@@ -16,9 +16,10 @@ Boxes are pixel coordinates, ``x1``/``y1`` exclusive.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 

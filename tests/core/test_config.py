@@ -17,7 +17,8 @@ def test_shorthand_and_mapping_forms_agree():
     assert (p.target.level, p.background.level) == (Level.L1, Level.L0)
     assert p == Policy.model_validate({"target": {"level": "L1"}, "background": "L0"})
     assert Policy.model_validate({"target": 2}).shorthand == "L2_L0"
-    assert p.target.sanitizer_name() == "canny" and Policy.parse("L2_L2").background.sanitizer_name() == "segment"
+    assert p.target.sanitizer_name() == "canny"
+    assert Policy.parse("L2_L2").background.sanitizer_name() == "segment"
 
 
 def test_groups_not_named_are_l0():

@@ -7,13 +7,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from core_toy import Pieces, ToyPlugin
 
 import spinml
 from spinml.errors import ConfigError, PipelineError, StageError
 from spinml.pipeline import Pipeline, Stage
 from spinml.testing import fresh_plugin_manager, registered_plugin
-
-from core_toy import Pieces, ToyPlugin
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 
 import pytest
+
 import spinml
 from spinml.errors import ConfigError, PluginError, UnknownComponentError
 from spinml.testing import fresh_plugin_manager, registered_plugin
-
 
 CONFIG_MODULE = """
 from pydantic import Field

@@ -177,7 +177,6 @@ def test_rgb_pool_images_are_cut_from_a_uniform_background(tmp_path: Path) -> No
 def test_edge_maps_fill_solids_and_keep_loops(shape: str, centre_filled: bool) -> None:
     """Edges of a solid are filled; edges of a thin-stroked 0 (28 px, like MNIST) keep its loop."""
     import cv2
-
     from spinml_synth.render import fill_edges
 
     image = np.zeros((28, 28), np.uint8)
