@@ -48,12 +48,14 @@ class StageContext:
 
     def progress(self, iterable: Iterable[T], *, total: int | None = None,
                  desc: str | None = None) -> Iterable[T]:
-        """Wrap ``iterable`` in a progress bar (tqdm on stderr) when progress is shown."""
+        """Wrap ``iterable`` in a progress bar (tqdm on stderr, when stderr is a terminal)."""
         if not self.show_progress:
             return iterable
         from tqdm.auto import tqdm
 
-        return tqdm(iterable, total=total, desc=desc or self.stage, leave=False, dynamic_ncols=True)
+        # disable=None: bars only on a terminal, so logs and CI output stay readable
+        return tqdm(iterable, total=total, desc=desc or self.stage, leave=False, dynamic_ncols=True,
+                    disable=None)
 
     def log(self, message: str) -> None:
         log.info("[%s] %s", self.stage, message)
