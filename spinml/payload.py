@@ -133,7 +133,6 @@ class PayloadWriter:
         self.path = Path(path)
         self.request, self.policy = request, policy
         self.items: dict[tuple[str, str], SharedItem] = {}
-        self.failures: dict[str, str] = {}
 
     def add(self, reference: str, label: str, group: str, level: int, sanitizer: str,
             array: np.ndarray, box: tuple[int, int, int, int] | None = None) -> SharedItem:
